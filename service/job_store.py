@@ -106,6 +106,13 @@ class JobStore:
         except VersionConflict:
             return Skipped(SkipReason.LOST_RACE, None)
 
+    async def submit(self, event: KickoffEvent, *, default_rpt_name: str) -> None:
+        """Record a new job as SUBMITTED without claiming it; known jobs stay."""
+        if event.report is None:
+            raise InvalidKickoff("report: required to submit a new job")
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._submit(conn, event, default_rpt_name)
+
     async def finish(self, claimed: Claimed, outcome: Outcome) -> ExecutionLog:
         """Record the attempt's end and queue its completion event, atomically."""
         job_id = _uuid(claimed.log.id)
