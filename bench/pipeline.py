@@ -1,0 +1,182 @@
+"""Job throughput: the whole path (Kafka, job store, outbox) against the bare
+report engine producing the same reports, side by side in one run.
+
+    python -m bench.pipeline --jobs 200
+
+needs the services of `make services` (or REPORTS_* pointing at others). It
+works in a database and topics of its own and removes the database after.
+"""
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from service.database import create_pool
+from service.demo_data import seed
+from service.kafka_clients import ensure_topics
+from service.kickoff import Mode
+from service.logs import configure_logging
+from service.migrations import migrate
+from service.reports.engine import JobRequest, generate, plan_report
+from service.reports.templates import builtin_templates
+from service.settings import Settings
+from service.storage import ReportStorage
+from service.worker import Worker
+
+RULE_LISTING = "AABB1234DD884FA1A9DC1AFDECBA1A35"
+STUDY_ID = "CFD8129A430A473C8A02F4BA5DAAD865"
+USER_ID = "123E4567E89B12D3A456426614174000"
+
+
+@dataclass(frozen=True)
+class Result:
+    path: str
+    jobs: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.jobs / self.seconds
+
+
+def kickoff(job_id: str) -> bytes:
+    return json.dumps(
+        {
+            "jobId": job_id,
+            "mode": "test",
+            "studyId": STUDY_ID,
+            "report": {"rptId": RULE_LISTING, "rptFormat": "CSV", "userId": USER_ID},
+        }
+    ).encode()
+
+
+async def bare_engine(settings: Settings, jobs: int) -> Result:
+    """The report engine alone: plan, query, write CSV, store; no job state."""
+    pool = await create_pool(settings.database_url, max_size=2)
+    storage = ReportStorage(settings.storage_url)
+    request = JobRequest(
+        job_id=uuid.uuid4().hex.upper(),
+        mode=Mode.TEST,
+        study_id=STUDY_ID,
+        field_specs=[],
+        ext_field_specs=[],
+        rpt_id=RULE_LISTING,
+        rpt_format="CSV",
+        rpt_name="Rule Listing",
+        user_id=USER_ID,
+        kickoff_at=None,  # type: ignore[arg-type]  # not read by the CSV writer
+    )
+    plan = plan_report(builtin_templates(), request)
+    started = time.perf_counter()
+    for _ in range(jobs):
+        await generate(pool, storage, plan, request, uuid.uuid4().hex.upper())
+    elapsed = time.perf_counter() - started
+    await pool.close()
+    return Result("bare report engine", jobs, elapsed)
+
+
+async def whole_path(settings: Settings, jobs: int) -> Result:
+    """Kickoffs on the topic to completion events on the topic, one worker.
+
+    The clock starts after one warm-up job, so group join and connection set-up
+    are not counted.
+    """
+    await ensure_topics(settings)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = AIOKafkaConsumer(
+        settings.completion_topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+    )
+    await producer.start()
+    await consumer.start()
+    stop = asyncio.Event()
+    worker = asyncio.create_task(Worker(settings).run(stop))
+    try:
+        await _publish(producer, settings, 1)
+        await _await_completions(consumer, 1)
+        started = time.perf_counter()
+        await _publish(producer, settings, jobs)
+        await _await_completions(consumer, jobs)
+        elapsed = time.perf_counter() - started
+    finally:
+        stop.set()
+        await worker
+        await consumer.stop()
+        await producer.stop()
+    return Result("kickoff topic -> completion topic", jobs, elapsed)
+
+
+async def _publish(producer: AIOKafkaProducer, settings: Settings, jobs: int) -> None:
+    for _ in range(jobs):
+        job_id = uuid.uuid4().hex.upper()
+        await producer.send(
+            settings.kickoff_topic, kickoff(job_id), key=job_id.encode()
+        )
+    await producer.flush()
+
+
+async def _await_completions(consumer: AIOKafkaConsumer, count: int) -> None:
+    seen = 0
+    while seen < count:
+        batches = await consumer.getmany(timeout_ms=500)
+        seen += sum(len(batch) for batch in batches.values())
+
+
+async def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=200)
+    args = parser.parse_args(argv)
+    base = Settings()
+    configure_logging(base.model_copy(update={"log_level": "warning"}))
+    name = f"reports_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(base.database_url)
+    await admin.execute(f"CREATE DATABASE {name}")
+    url = urlunsplit(urlsplit(base.database_url)._replace(path="/" + name))
+    try:
+        conn = await asyncpg.connect(url)
+        await migrate(conn)
+        await seed(conn)
+        await conn.close()
+        with TemporaryDirectory() as folder:
+            suffix = uuid.uuid4().hex[:8]
+            settings = base.model_copy(
+                update={
+                    "database_url": url,
+                    "storage_url": Path(folder).as_uri(),
+                    "kickoff_topic": f"bench-kickoff-{suffix}",
+                    "completion_topic": f"bench-completed-{suffix}",
+                    "dead_letter_topic": f"bench-dlq-{suffix}",
+                    "consumer_group": f"bench-{suffix}",
+                    "relay_poll_seconds": 0.1,
+                }
+            )
+            bare = await bare_engine(settings, args.jobs)
+            whole = await whole_path(settings, args.jobs)
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+    print_table([bare, whole])
+
+
+def print_table(results: list[Result]) -> None:
+    baseline = results[0].rate
+    print(f"\n{'path':<36} {'jobs':>6} {'seconds':>8} {'jobs/s':>8} {'ratio':>6}")
+    for r in results:
+        print(
+            f"{r.path:<36} {r.jobs:>6} {r.seconds:>8.2f} {r.rate:>8.1f} "
+            f"{r.rate / baseline:>6.2f}"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
