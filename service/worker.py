@@ -201,10 +201,10 @@ class Worker:
                 log.warning("kickoff_deferred", error=repr(exc), retry_in=1.0)
                 return False
             except ServiceError as exc:
-                if exc.retryable:
-                    log.warning("kickoff_deferred", error=exc.message, retry_in=1.0)
-                    return False
-                raise
+                if not exc.retryable:
+                    return await self._unexpected(record, exc, dead_letters)
+                log.warning("kickoff_deferred", error=exc.message, retry_in=1.0)
+                return False
             except Exception as exc:
                 return await self._unexpected(record, exc, dead_letters)
         self._failures.forget(record)

@@ -5,14 +5,17 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from service.execution_log import ExecutionLog, JobStatus
 from service.kafka_clients import ensure_topics
 from service.settings import Settings
+from service.wire_types import END_OF_TIME
 from service.worker import Worker
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
@@ -22,6 +25,25 @@ STUDY_ID = "CFD8129A430A473C8A02F4BA5DAAD865"
 RULE_LISTING = "AABB1234DD884FA1A9DC1AFDECBA1A35"
 SUBJECT_LISTING = "5E1F0C6A2B7D4E8F9A0B1C2D3E4F5A6B"
 USER_ID = "123E4567E89B12D3A456426614174000"
+REFERENCE_TIME = datetime(2025, 10, 27, 10, 0, 0, 123000, tzinfo=UTC)
+
+
+def execution_log(
+    status: JobStatus, *, version: int = 1, at: datetime = REFERENCE_TIME
+) -> ExecutionLog:
+    """The current version of the reference example's job, in `status`."""
+    return ExecutionLog(
+        id=JOB_ID,
+        object_version_number=version,
+        rpt_id=RULE_LISTING,
+        rpt_name="Rule Listing",
+        rpt_format="CSV",
+        rpt_stat_cd=status,
+        rpt_kickoff_datetime=at,
+        user_id=USER_ID,
+        version_start=at,
+        version_end=END_OF_TIME,
+    )
 
 
 def kickoff(job_id: str = JOB_ID, **changes: Any) -> dict[str, Any]:

@@ -1,7 +1,6 @@
 """Completion events, CloudEvents headers and dead-letter headers."""
 
 import json
-from datetime import UTC, datetime
 
 from aiokafka.structs import ConsumerRecord
 
@@ -9,26 +8,8 @@ from service.cloudevents import CloudEvent, header_value
 from service.completion import CompletionEvent, ReportFile
 from service.dead_letter import dead_letter_headers, dead_letter_id
 from service.errors import InvalidKickoff
-from service.execution_log import ExecutionLog, JobStatus
-from service.wire_types import END_OF_TIME
-
-T0 = datetime(2025, 10, 27, 10, 0, 0, 123000, tzinfo=UTC)
-JOB_ID = "6A7C29DD011241DFBE1B64399283C860"
-
-
-def execution_log(status: JobStatus) -> ExecutionLog:
-    return ExecutionLog(
-        id=JOB_ID,
-        object_version_number=3,
-        rpt_id="AABB1234DD884FA1A9DC1AFDECBA1A35",
-        rpt_name="Rule Listing",
-        rpt_format="CSV",
-        rpt_stat_cd=status,
-        rpt_kickoff_datetime=T0,
-        user_id="123E4567E89B12D3A456426614174000",
-        version_start=T0,
-        version_end=END_OF_TIME,
-    )
+from service.execution_log import JobStatus
+from tests.helpers import JOB_ID, REFERENCE_TIME, execution_log
 
 
 def test_failed_completion_has_no_file_and_every_log_field() -> None:
@@ -37,7 +18,7 @@ def test_failed_completion_has_no_file_and_every_log_field() -> None:
         status=JobStatus.FAILED,
         attempt=1,
         final=True,
-        execution_log=execution_log(JobStatus.FAILED),
+        execution_log=execution_log(JobStatus.FAILED, version=3),
     )
     document = json.loads(event.to_json_bytes())
     assert "file" not in document
@@ -57,7 +38,7 @@ def test_success_completion_names_its_file() -> None:
         status=JobStatus.SUCCESS,
         attempt=2,
         final=True,
-        execution_log=execution_log(JobStatus.SUCCESS),
+        execution_log=execution_log(JobStatus.SUCCESS, version=3),
         file=ReportFile(
             file_storage_id="c36a3197-fdee-433f-b554-7ee83de99e4b",
             content_type="text/csv",
@@ -72,7 +53,12 @@ def test_success_completion_names_its_file() -> None:
 
 def test_cloudevent_headers_are_binary_mode() -> None:
     headers = CloudEvent(
-        id="X", type="t", source="/s", time=T0, subject=JOB_ID, traceparent="00-a-b-01"
+        id="X",
+        type="t",
+        source="/s",
+        time=REFERENCE_TIME,
+        subject=JOB_ID,
+        traceparent="00-a-b-01",
     ).headers()
     assert dict(headers) == {
         "ce_specversion": b"1.0",

@@ -7,31 +7,15 @@ import pytest
 
 from service.errors import InvalidKickoff
 from service.kickoff import FieldType, Mode, parse_kickoff
-
-JOB_ID = "6A7C29DD011241DFBE1B64399283C860"
-STUDY_ID = "CFD8129A430A473C8A02F4BA5DAAD865"
+from tests.helpers import JOB_ID, STUDY_ID, kickoff
 
 
 def reference_example() -> dict[str, Any]:
     """The reference page's example: its jobId, mode, studyId and filter."""
-    return {
-        "jobId": JOB_ID,
-        "mode": "test",
-        "studyId": STUDY_ID,
-        "fieldSpecsList": [
-            {
-                "fieldName": "ruleState",
-                "fieldType": "list",
-                "fieldSequence": 1,
-                "fieldValueList": ["approved"],
-            }
-        ],
-        "report": {
-            "rptId": "AABB1234DD884FA1A9DC1AFDECBA1A35",
-            "rptFormat": "csv",
-            "userId": "123E4567E89B12D3A456426614174000",
-        },
-    }
+    document = kickoff()
+    del document["extFieldSpecsList"]
+    document["report"]["rptFormat"] = "csv"
+    return document
 
 
 def parse(document: object) -> Any:

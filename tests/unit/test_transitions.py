@@ -10,24 +10,14 @@ from service.transitions import (
     next_version,
 )
 from service.wire_types import END_OF_TIME
+from tests.helpers import execution_log
 
 T0 = datetime(2025, 10, 27, 10, tzinfo=UTC)
 T1 = datetime(2025, 10, 27, 10, 0, 1, tzinfo=UTC)
 
 
 def version(status: JobStatus) -> ExecutionLog:
-    return ExecutionLog(
-        id="6A7C29DD011241DFBE1B64399283C860",
-        object_version_number=1,
-        rpt_id="AABB1234DD884FA1A9DC1AFDECBA1A35",
-        rpt_name="Rule Listing",
-        rpt_format="CSV",
-        rpt_stat_cd=status,
-        rpt_kickoff_datetime=T0,
-        user_id="123E4567E89B12D3A456426614174000",
-        version_start=T0,
-        version_end=END_OF_TIME,
-    )
+    return execution_log(status, at=T0)
 
 
 @pytest.mark.parametrize(
