@@ -18,19 +18,16 @@ from aiokafka.errors import KafkaError
 from service import __version__
 from service.database import OUTAGES, connect, create_pool
 from service.demo_data import DatasetSize, seed
-from service.errors import (
-    ConfigurationError,
-    InvalidKickoff,
-    JobNotFound,
-    ServiceError,
-)
+from service.errors import BadInput, ConfigurationError, JobNotFound, ServiceError
 from service.execution_log import ExecutionLog
 from service.job_store import JobStore
 from service.kickoff_publisher import build_kickoff, publish_kickoff
 from service.logs import configure_logging
 from service.migrations import migrate
+from service.purge import parse_age, purge_files
 from service.reports.templates import ReportTemplate, builtin_templates
 from service.settings import Settings, load_settings
+from service.storage import ReportStorage
 from service.wire_types import normalize_guid
 from service.worker import Worker, software_version_number
 
@@ -53,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Command = args.command
     try:
         return asyncio.run(command(args, settings))
-    except (InvalidKickoff, ConfigurationError) as exc:
+    except (BadInput, ConfigurationError) as exc:
         return _fail(exc.message, EXIT_USAGE)
     except JobNotFound as exc:
         return _fail(exc.message, EXIT_NOT_FOUND)
@@ -80,7 +77,7 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _seed(args: argparse.Namespace, settings: Settings) -> int:
-    size = DatasetSize(subjects_per_site=args.subjects_per_site)
+    size = DatasetSize(subjects=args.subjects)
     conn = await connect(settings.database_url)
     try:
         counts = await seed(conn, seed=args.seed, size=size)
@@ -159,6 +156,21 @@ async def _history(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+async def _purge(args: argparse.Namespace, settings: Settings) -> int:
+    older_than = parse_age(args.older_than)
+    async with _store(settings) as store:
+        result = await purge_files(
+            store, ReportStorage(settings.storage_url), older_than, dry_run=args.dry_run
+        )
+    verb = "would purge" if args.dry_run else "purged"
+    print(f"{verb} the report files of {len(result.purged)} jobs")
+    for job_id in result.purged:
+        print(f"  {job_id}")
+    if result.skipped:
+        print(f"{result.skipped} jobs changed meanwhile and were left alone")
+    return EXIT_OK
+
+
 async def _templates(args: argparse.Namespace, settings: Settings) -> int:
     templates = list(builtin_templates())
     if args.json:
@@ -233,7 +245,10 @@ def _parser() -> argparse.ArgumentParser:
     seeding = add("seed", _seed, "load the deterministic demo clinical dataset")
     seeding.add_argument("--seed", type=int, default=1, help="random seed")
     seeding.add_argument(
-        "--subjects-per-site", type=int, default=10, help="dataset size"
+        "--subjects",
+        type=int,
+        default=DatasetSize.subjects,
+        help="how many subjects, each with six visits (default %(default)s)",
     )
     add("run", _run, "consume kickoffs and run jobs until SIGTERM or SIGINT")
     _kickoff_arguments(add("kickoff", _kickoff, "publish one kickoff event"))
@@ -244,6 +259,11 @@ def _parser() -> argparse.ArgumentParser:
         sub = add(name, handler, text)
         sub.add_argument("job_id", metavar="JOBID", type=_job_id)
         sub.add_argument("--json", action="store_true", help="print JSON")
+    purging = add("purge", _purge, "delete old report files, recorded on their jobs")
+    purging.add_argument(
+        "--older-than", required=True, metavar="AGE", help="e.g. 30d, 12h"
+    )
+    purging.add_argument("--dry-run", action="store_true", help="only list them")
     listing = add("templates", _templates, "the report templates")
     listing.add_argument("--json", action="store_true", help="print JSON")
     return parser

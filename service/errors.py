@@ -19,7 +19,11 @@ class ConfigurationError(ServiceError):
     """A setting is missing or malformed; the message names the variable."""
 
 
-class InvalidKickoff(ServiceError):
+class BadInput(ServiceError):
+    """Input that can never be accepted as it is: the caller must change it."""
+
+
+class InvalidKickoff(BadInput):
     """A kickoff event breaks the contract; it belongs on the dead-letter topic."""
 
     def __init__(self, message: str, *, error_type: str = "ValidationError") -> None:

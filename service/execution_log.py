@@ -19,6 +19,7 @@ class JobStatus(StrEnum):
 class OperationType(StrEnum):
     INSERT = "INSERT"
     UPDATE = "UPDATE"
+    DELETE = "DELETE"  # a version that records the deletion of the report file
 
 
 class ExecutionLog(BaseModel):

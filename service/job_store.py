@@ -23,7 +23,12 @@ from service.execution_log import ExecutionLog, JobStatus
 from service.kickoff import FieldSpec, KickoffEvent, Mode
 from service.reports.engine import JobRequest
 from service.sql import statements
-from service.transitions import KickoffAction, decide_kickoff, next_version
+from service.transitions import (
+    KickoffAction,
+    decide_kickoff,
+    next_version,
+    purged_version,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -141,6 +146,19 @@ class JobStore:
             )
         return new
 
+    async def purgeable(self, made_before: datetime, limit: int) -> list[ExecutionLog]:
+        """Finished jobs whose report file was made before `made_before`."""
+        rows = await self._pool.fetch(SQL["purgeable"], made_before, limit)
+        return [_execution_log(row) for row in rows]
+
+    async def record_purge(self, current: ExecutionLog, reason: str) -> ExecutionLog:
+        """Record, as a new version, that the job's report file is deleted."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            ended = await self._close(conn, current, JobStatus.SUCCESS)
+            new = purged_version(current, ended, reason)
+            await conn.execute(SQL["insert_version"], *_version_values(new))
+        return new
+
     async def current(self, job_id: str) -> ExecutionLog:
         row = await self._pool.fetchrow(SQL["current_version"], _uuid(job_id))
         if row is None:
@@ -216,6 +234,15 @@ class JobStore:
         status: JobStatus,
         **changes: Any,
     ) -> ExecutionLog:
+        ended = await self._close(conn, current, status)
+        new = next_version(current, status, ended, **changes)
+        await conn.execute(SQL["insert_version"], *_version_values(new))
+        return new
+
+    async def _close(
+        self, conn: Connection, current: ExecutionLog, status: JobStatus
+    ) -> datetime:
+        """End the current version if it still is; else VersionConflict."""
         ended: datetime | None = await conn.fetchval(
             SQL["close_version"], _uuid(current.id), current.object_version_number
         )
@@ -227,9 +254,7 @@ class JobStore:
                 target_status=status.value,
             )
             raise VersionConflict(current.id, current.object_version_number)
-        new = next_version(current, status, ended, **changes)
-        await conn.execute(SQL["insert_version"], *_version_values(new))
-        return new
+        return ended
 
 
 def _uuid(guid: str) -> uuid.UUID:

@@ -63,3 +63,22 @@ def next_version(
             "version_end": END_OF_TIME,
         }
     )
+
+
+def purged_version(current: ExecutionLog, at: datetime, reason: str) -> ExecutionLog:
+    """The version that records the deletion of a finished job's report file.
+
+    Not a state transition: the job stays SUCCESS, its file is gone.
+    """
+    if current.rpt_stat_cd is not JobStatus.SUCCESS or not current.file_storage_id:
+        raise IllegalTransition(f"job {current.id} has no report file to purge")
+    return current.model_copy(
+        update={
+            "file_storage_id": None,
+            "reason": reason,
+            "object_version_number": current.object_version_number + 1,
+            "operation_type": OperationType.DELETE.value,
+            "version_start": at,
+            "version_end": END_OF_TIME,
+        }
+    )

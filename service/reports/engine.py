@@ -152,7 +152,7 @@ def _header(plan: ReportPlan, job: JobRequest) -> ReportHeader:
         run_at=job.kickoff_at,
         user_id=job.user_id,
         search_spec=plan.search_spec,
-        column_labels=[column.label for column in plan.template.columns],
+        columns=[column.to_report_column() for column in plan.template.columns],
         ext_labels=[(s.field_name, s.values) for s in job.ext_field_specs],
     )
 

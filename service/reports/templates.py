@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from service.errors import ConfigurationError
 from service.kickoff import FieldType
 from service.reports.search_spec import Filter, TemplateField
+from service.reports.writers.base import ColumnKind, ReportColumn
 from service.wire_types import Guid
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$", max_length=63)]
@@ -36,6 +37,11 @@ class _TemplatePart(BaseModel):
 class Column(_TemplatePart):
     name: Identifier
     label: str
+    type: ColumnKind = ColumnKind.TEXT
+    width: int = Field(default=32, ge=1, le=200)
+
+    def to_report_column(self) -> ReportColumn:
+        return ReportColumn(self.name, self.label, self.type, self.width)
 
 
 class FieldDefinition(_TemplatePart):

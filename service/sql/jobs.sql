@@ -68,3 +68,11 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 -- name: history
 -- Every version of a job's ExecutionLog, oldest first.
 SELECT * FROM execution_log WHERE id = $1 ORDER BY object_version_number
+
+-- name: purgeable
+-- Current SUCCESS versions whose report file was made before a cut-off.
+SELECT * FROM execution_log
+WHERE version_end = '3099-12-31T00:00:00Z' AND rpt_stat_cd = 'SUCCESS'
+  AND file_storage_id IS NOT NULL AND version_start < $1
+ORDER BY version_start
+LIMIT $2
