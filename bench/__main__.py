@@ -1,8 +1,9 @@
-"""Run every benchmark and print its table."""
+"""Run every benchmark and print its table: `make bench` or `python -m bench`."""
 
 import asyncio
 
-from bench import pipeline
+from bench import formats, pipeline
 
 if __name__ == "__main__":
-    asyncio.run(pipeline.main())
+    asyncio.run(pipeline.main([]))
+    formats.main([])

@@ -4,7 +4,18 @@ import csv
 import io
 from collections.abc import AsyncIterator, Sequence
 
-from service.reports.writers.base import ReportHeader, Row, as_text
+from service.reports.writers.base import (
+    ColumnKind,
+    ReportColumn,
+    ReportHeader,
+    Row,
+    as_text,
+)
+
+# The csv module already writes str, int, Decimal, date and None (as empty) the
+# way the contract wants; only these kinds need converting, so the common rows
+# pass through untouched (the writer keeps up with the bare csv loop this way).
+_CONVERTED = (ColumnKind.BOOLEAN, ColumnKind.DATE_TIME)
 
 
 class CsvWriter:
@@ -22,11 +33,25 @@ class CsvWriter:
         self, header: ReportHeader, batches: AsyncIterator[Sequence[Row]]
     ) -> AsyncIterator[bytes]:
         yield _lines([header.column_labels])
+        converted = _converted_columns(header.columns)
         async for batch in batches:
-            yield _lines([[as_text(value) for value in row] for row in batch])
+            if converted:
+                batch = [_convert(row, converted) for row in batch]
+            yield _lines(batch)
 
 
-def _lines(rows: Sequence[Sequence[str]]) -> bytes:
+def _converted_columns(columns: Sequence[ReportColumn]) -> list[int]:
+    return [n for n, column in enumerate(columns) if column.kind in _CONVERTED]
+
+
+def _convert(row: Row, columns: list[int]) -> list[object]:
+    cells = list(row)
+    for n in columns:
+        cells[n] = as_text(cells[n])
+    return cells
+
+
+def _lines(rows: Sequence[Sequence[object]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue().encode("utf-8")
