@@ -16,7 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from service.database import create_pool
 from service.kickoff import FieldSpec, Mode
 from service.reports.engine import JobRequest, ReportPlan, generate, plan_report
 from service.reports.templates import builtin_templates
+from service.reports.writers.xpt_writer import sas_names
 from service.storage import ReportStorage
 
 SUBJECT_VISITS = "8F4E6A2B9C0D4E1F8A7B6C5D4E3F2A10"
@@ -49,7 +50,27 @@ async def raw_csv(
     return rows
 
 
-RAW_LOOPS: dict[str, RawLoop] = {"CSV": raw_csv}
+async def raw_xpt(
+    path: Path, labels: list[str], batches: AsyncIterator[list[Row]]
+) -> int:
+    """pyreadstat writes XPORT from a whole DataFrame: gather, then write."""
+    import pandas  # here, so the worker's runs do not pay for importing it
+    import pyreadstat
+
+    rows = [row async for batch in batches for row in batch]
+    frame = pandas.DataFrame.from_records(rows, columns=sas_names(labels))
+    for name in frame.columns:
+        if (
+            frame[name].dtype == object
+            and rows
+            and isinstance(frame[name].iloc[0], date)
+        ):
+            frame[name] = pandas.to_datetime(frame[name])
+    pyreadstat.write_xport(frame, str(path), file_format_version=5)
+    return len(rows)
+
+
+RAW_LOOPS: dict[str, RawLoop] = {"CSV": raw_csv, "XPT": raw_xpt}
 
 
 async def cutoff_for(conn: asyncpg.Connection, rows: int) -> str:

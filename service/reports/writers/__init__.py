@@ -6,8 +6,10 @@ report of any size passes through the worker in bounded memory.
 
 from service.reports.writers.base import ReportHeader, ReportWriter, Row
 from service.reports.writers.csv_writer import CsvWriter
+from service.reports.writers.xpt_writer import XptWriter
 
-WRITERS: dict[str, ReportWriter] = {writer.format: writer for writer in [CsvWriter()]}
+_ALL: list[ReportWriter] = [CsvWriter(), XptWriter()]
+WRITERS: dict[str, ReportWriter] = {writer.format: writer for writer in _ALL}
 
 __all__ = ["WRITERS", "ReportHeader", "ReportWriter", "Row", "writer_for"]
 
