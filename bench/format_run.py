@@ -111,9 +111,34 @@ async def raw_html(
     return rows
 
 
+async def raw_pdf(
+    path: Path, labels: list[str], batches: AsyncIterator[list[Row]]
+) -> int:
+    """The bare ReportLab canvas loop: drawString per cell, 40 rows a page."""
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.pdfgen.canvas import Canvas
+
+    canvas = Canvas(str(path), pagesize=landscape(A4))
+    canvas.setFont("Helvetica", 7)
+    step = 780 / len(labels)
+    rows = 0
+    async for batch in batches:
+        for row in batch:
+            line = rows % 40
+            if line == 0 and rows:
+                canvas.showPage()
+                canvas.setFont("Helvetica", 7)
+            for n, cell in enumerate(row):
+                canvas.drawString(30 + n * step, 560 - 13 * line, str(cell))
+            rows += 1
+    canvas.save()
+    return rows
+
+
 RAW_LOOPS: dict[str, RawLoop] = {
     "CSV": raw_csv,
     "XLSX": raw_xlsx,
+    "PDF": raw_pdf,
     "HTML": raw_html,
     "XPT": raw_xpt,
 }

@@ -12,6 +12,7 @@ from service.errors import ReportFailed, VersionConflict
 from service.execution_log import JobStatus
 from service.job_store import Claimed, JobStore, Outcome, Skipped
 from service.kickoff import KickoffEvent
+from service.lease import Lease
 from service.reports.engine import ReportPlan, generate, plan_report
 from service.reports.templates import TemplateCatalogue
 from service.retry_policy import RetryPolicy
@@ -66,12 +67,20 @@ class JobRunner:
             return
 
         log.info("job_claimed", attempt=accepted.attempt)
+        lease = Lease(self._store, accepted, self._owner, self._lease_seconds)
+        attempt = asyncio.create_task(self._attempt(accepted, traceparent))
+        heartbeat = asyncio.create_task(lease.keep(attempt))
         try:
-            outcome = await self._attempt(accepted, traceparent)
+            outcome = await attempt
         except asyncio.CancelledError:
-            await asyncio.shield(self._hand_back(accepted, traceparent))
-            raise
-        await self._record(accepted, outcome)
+            if _being_cancelled():  # a shutdown or a revocation
+                await asyncio.shield(self._hand_back(accepted, traceparent))
+                raise
+            return  # the lease was lost: the job is another worker's now
+        finally:
+            heartbeat.cancel()
+        # Short and decisive: let a shutdown wait for it rather than cut it.
+        await asyncio.shield(self._record(accepted, outcome))
 
     async def _attempt(self, claimed: Claimed, traceparent: str | None) -> Outcome:
         started = time.monotonic()
@@ -155,6 +164,11 @@ class JobRunner:
     def _default_name(self, event: KickoffEvent) -> str:
         template = self._catalogue.get(event.report.rpt_id) if event.report else None
         return template.name if template else UNKNOWN_TEMPLATE_NAME
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _elapsed_ms(started: float) -> int:

@@ -159,6 +159,13 @@ class JobStore:
             await conn.execute(SQL["insert_version"], *_version_values(new))
         return new
 
+    async def renew_lease(self, claimed: Claimed, owner: str, seconds: float) -> bool:
+        """Extend the attempt's lease; False when another attempt holds the job."""
+        renewed = await self._pool.fetchval(
+            SQL["renew_lease"], _uuid(claimed.log.id), owner, claimed.attempt, seconds
+        )
+        return renewed is not None
+
     async def current(self, job_id: str) -> ExecutionLog:
         row = await self._pool.fetchrow(SQL["current_version"], _uuid(job_id))
         if row is None:

@@ -21,9 +21,9 @@ def producer(settings: Settings) -> AIOKafkaProducer:
 
 
 def kickoff_consumer(settings: Settings) -> AIOKafkaConsumer:
-    """A group member that commits by hand, after the database commit."""
+    """A group member that commits by hand, after the database commit; the
+    caller subscribes it, with its rebalance listener."""
     return AIOKafkaConsumer(
-        settings.kickoff_topic,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=settings.consumer_group,
         enable_auto_commit=False,

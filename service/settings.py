@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=3, ge=1, le=1000)
     topic_replication_factor: int = Field(default=1, ge=1, le=10)
     max_poll_records: int = Field(default=50, ge=1, le=10_000)
+    max_in_flight: int = Field(default=4, ge=1, le=256)
     max_attempts: int = Field(default=5, ge=1, le=100)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
     relay_enabled: bool = True

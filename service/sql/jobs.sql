@@ -76,3 +76,10 @@ WHERE version_end = '3099-12-31T00:00:00Z' AND rpt_stat_cd = 'SUCCESS'
   AND file_storage_id IS NOT NULL AND version_start < $1
 ORDER BY version_start
 LIMIT $2
+
+-- name: renew_lease
+-- Extend the lease of an attempt that still holds it; no row if it does not.
+UPDATE report_job
+SET lease_expires_at = clock_timestamp() + make_interval(secs => $4)
+WHERE id = $1 AND lease_owner = $2 AND attempt = $3
+RETURNING id

@@ -7,10 +7,17 @@ report of any size passes through the worker in bounded memory.
 from service.reports.writers.base import ReportHeader, ReportWriter, Row
 from service.reports.writers.csv_writer import CsvWriter
 from service.reports.writers.html_writer import HtmlWriter
+from service.reports.writers.pdf_writer import PdfWriter
 from service.reports.writers.xlsx_writer import XlsxWriter
 from service.reports.writers.xpt_writer import XptWriter
 
-_ALL: list[ReportWriter] = [CsvWriter(), XlsxWriter(), HtmlWriter(), XptWriter()]
+_ALL: list[ReportWriter] = [
+    CsvWriter(),
+    XlsxWriter(),
+    PdfWriter(),
+    HtmlWriter(),
+    XptWriter(),
+]
 WRITERS: dict[str, ReportWriter] = {writer.format: writer for writer in _ALL}
 
 __all__ = ["WRITERS", "ReportHeader", "ReportWriter", "Row", "writer_for"]
