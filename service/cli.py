@@ -21,6 +21,7 @@ from service.demo_data import DatasetSize, seed
 from service.errors import BadInput, ConfigurationError, JobNotFound, ServiceError
 from service.execution_log import ExecutionLog
 from service.job_store import JobStore
+from service.kafka_clients import producer
 from service.kickoff_publisher import build_kickoff, publish_kickoff
 from service.logs import configure_logging
 from service.migrations import migrate
@@ -29,7 +30,7 @@ from service.reports.templates import ReportTemplate, builtin_templates
 from service.settings import Settings, load_settings
 from service.storage import ReportStorage
 from service.wire_types import normalize_guid
-from service.worker import Worker, software_version_number
+from service.worker import Worker, retrial_producer, software_version_number
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
 
@@ -88,12 +89,34 @@ async def _seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    await Worker(settings).run(_stop_on_signals())
+    return EXIT_OK
+
+
+async def _retrial(args: argparse.Namespace, settings: Settings) -> int:
+    stop = _stop_on_signals()
+    pool = await create_pool(settings.database_url, max_size=2)
+    kafka = producer(settings)
+    try:
+        await kafka.start()
+        retrials = asyncio.create_task(retrial_producer(settings, pool, kafka).run())
+        await stop.wait()
+        retrials.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retrials
+    finally:
+        await kafka.stop()
+        await pool.close()
+    return EXIT_OK
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, _on_signal, stop, signum)
-    await Worker(settings).run(stop)
-    return EXIT_OK
+    return stop
 
 
 def _on_signal(stop: asyncio.Event, signum: int) -> None:
@@ -251,6 +274,11 @@ def _parser() -> argparse.ArgumentParser:
         help="how many subjects, each with six visits (default %(default)s)",
     )
     add("run", _run, "consume kickoffs and run jobs until SIGTERM or SIGINT")
+    add(
+        "retrial",
+        _retrial,
+        "only re-publish due failed and stalled jobs, until SIGTERM or SIGINT",
+    )
     _kickoff_arguments(add("kickoff", _kickoff, "publish one kickoff event"))
     for name, handler, text in (
         ("status", _status, "the current ExecutionLog of a job"),

@@ -6,6 +6,7 @@ from datetime import datetime
 from service.wire_types import format_time
 
 SPEC_VERSION = "1.0"
+KICKOFF_TYPE = "ec.reporting.report.job.kickoff.v1"
 COMPLETED_TYPE = "ec.reporting.report.job.completed.v1"
 DEAD_LETTER_TYPE = "ec.reporting.report.job.kickoff.dead-lettered.v1"
 CONTENT_TYPE = "application/json"

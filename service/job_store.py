@@ -51,12 +51,18 @@ _SKIP_FOR_ACTION = {
 
 
 @dataclass(frozen=True)
-class Claimed:
+class Attempt:
+    """An attempt of a job in progress: its IN_PROGRESS version and number."""
+
+    log: ExecutionLog
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Claimed(Attempt):
     """This worker holds the job: an IN_PROGRESS version and a lease."""
 
     request: JobRequest
-    log: ExecutionLog
-    attempt: int
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ class JobStore:
         async with self._pool.acquire() as conn, conn.transaction():
             await self._submit(conn, event, default_rpt_name)
 
-    async def finish(self, claimed: Claimed, outcome: Outcome) -> ExecutionLog:
+    async def finish(self, claimed: Attempt, outcome: Outcome) -> ExecutionLog:
         """Record the attempt's end and queue its completion event, atomically."""
         job_id = _uuid(claimed.log.id)
         async with self._pool.acquire() as conn, conn.transaction():
@@ -159,7 +165,7 @@ class JobStore:
             await conn.execute(SQL["insert_version"], *_version_values(new))
         return new
 
-    async def renew_lease(self, claimed: Claimed, owner: str, seconds: float) -> bool:
+    async def renew_lease(self, claimed: Attempt, owner: str, seconds: float) -> bool:
         """Extend the attempt's lease; False when another attempt holds the job."""
         renewed = await self._pool.fetchval(
             SQL["renew_lease"], _uuid(claimed.log.id), owner, claimed.attempt, seconds
@@ -232,7 +238,7 @@ class JobStore:
         attempt = await conn.fetchval(
             SQL["take_lease"], _uuid(job_id), owner, lease_seconds
         )
-        return Claimed(_job_request(row, claimed), claimed, attempt)
+        return Claimed(log=claimed, attempt=attempt, request=_job_request(row, claimed))
 
     async def _transition(
         self,

@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from service.cloudevents import CloudEvent
+from service.cloudevents import KICKOFF_TYPE, CloudEvent
 from service.errors import InvalidKickoff
 from service.kafka_clients import producer
 from service.kickoff import KickoffEvent, parse_kickoff
 from service.settings import Settings
 
-KICKOFF_TYPE = "ec.reporting.report.job.kickoff.v1"
 REPORT_KEYS = ("rptId", "rptFormat", "userId", "comment", "rptName")
 
 

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=5, ge=1, le=100)
     shutdown_grace_seconds: float = Field(default=30.0, ge=0)
     relay_enabled: bool = True
+    retrial_enabled: bool = True
+    retrial_poll_seconds: float = Field(default=5.0, gt=0)
     lease_seconds: float = Field(default=300.0, gt=0)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     cloudevents_source: str = "/ec-reporting-svc/report-worker"

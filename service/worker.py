@@ -11,7 +11,7 @@ import os
 import socket
 
 import structlog
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from service import __version__
 from service.database import Pool, create_pool
@@ -23,6 +23,7 @@ from service.kafka_clients import ensure_topics, kickoff_consumer, producer
 from service.outbox_relay import OutboxRelay
 from service.record_handler import RecordHandler
 from service.reports.templates import builtin_templates
+from service.retrial import RetrialProducer
 from service.retry_policy import RetryPolicy
 from service.settings import Settings
 from service.storage import ReportStorage
@@ -51,7 +52,7 @@ class Worker:
         """Work until `stop` is set, then finish or hand back in-flight work."""
         settings = self._settings
         await ensure_topics(settings)
-        # a connection per job in flight, one for the relay, one to spare
+        # a connection per job in flight, and two for the relay and retrials
         pool = await create_pool(
             settings.database_url, max_size=settings.max_in_flight + 2
         )
@@ -59,57 +60,38 @@ class Worker:
         consumer = kickoff_consumer(settings)
         try:
             await kafka_producer.start()
-            relay = OutboxRelay(
-                pool,
-                kafka_producer,
-                topic=settings.completion_topic,
-                source=settings.cloudevents_source,
-                poll_seconds=settings.relay_poll_seconds,
-            )
-            dead_letters = DeadLetters(
-                kafka_producer, settings.dead_letter_topic, settings.cloudevents_source
-            )
-            handler = RecordHandler(self._runner(pool, relay), dead_letters)
             log.info("worker_started", worker=worker_id(), topic=settings.kickoff_topic)
-            await self._serve(stop, consumer, handler, relay)
+            await self._serve(stop, pool, kafka_producer, consumer)
         finally:
             await consumer.stop()
             await kafka_producer.stop()
             await pool.close()
             log.info("worker_stopped")
 
-    def _runner(self, pool: Pool, relay: OutboxRelay) -> JobRunner:
-        settings = self._settings
-        store = JobStore(
-            pool,
-            cloudevents_source=settings.cloudevents_source,
-            software_version=software_version_number(),
-        )
-        return JobRunner(
-            store=store,
-            pool=pool,
-            storage=ReportStorage(settings.storage_url),
-            catalogue=builtin_templates(),
-            policy=RetryPolicy(max_attempts=settings.max_attempts),
-            owner=worker_id(),
-            lease_seconds=settings.lease_seconds,
-            on_finished=relay.wake,
-        )
-
     async def _serve(
         self,
         stop: asyncio.Event,
+        pool: Pool,
+        kafka_producer: AIOKafkaProducer,
         consumer: AIOKafkaConsumer,
-        handler: RecordHandler,
-        relay: OutboxRelay,
     ) -> None:
         settings = self._settings
-        relay_task = (
-            asyncio.create_task(relay.run()) if settings.relay_enabled else None
+        relay = OutboxRelay(
+            pool,
+            kafka_producer,
+            topic=settings.completion_topic,
+            source=settings.cloudevents_source,
+            poll_seconds=settings.relay_poll_seconds,
         )
+        background = []
+        if settings.relay_enabled:
+            background.append(asyncio.create_task(relay.run()))
+        if settings.retrial_enabled:
+            retrials = retrial_producer(settings, pool, kafka_producer)
+            background.append(asyncio.create_task(retrials.run()))
         dispatcher = Dispatcher(
             consumer,
-            handler,
+            self._handler(pool, kafka_producer, relay),
             max_in_flight=settings.max_in_flight,
             grace_seconds=settings.shutdown_grace_seconds,
         )
@@ -118,16 +100,58 @@ class Worker:
         try:
             await dispatcher.run(stop)
         finally:
-            if relay_task is not None:
-                await _stop_relay(relay, relay_task)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            if settings.relay_enabled:
+                await _flush(relay)
+
+    def _handler(
+        self, pool: Pool, kafka_producer: AIOKafkaProducer, relay: OutboxRelay
+    ) -> RecordHandler:
+        settings = self._settings
+        runner = JobRunner(
+            store=job_store(settings, pool),
+            pool=pool,
+            storage=ReportStorage(settings.storage_url),
+            catalogue=builtin_templates(),
+            policy=RetryPolicy(max_attempts=settings.max_attempts),
+            owner=worker_id(),
+            lease_seconds=settings.lease_seconds,
+            on_finished=relay.wake,
+        )
+        dead_letters = DeadLetters(
+            kafka_producer, settings.dead_letter_topic, settings.cloudevents_source
+        )
+        return RecordHandler(runner, dead_letters)
 
 
-async def _stop_relay(relay: OutboxRelay, relay_task: "asyncio.Task[None]") -> None:
-    relay_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await relay_task
-    # Publish what the last attempts queued; whatever fails here stays in the
-    # outbox for the next worker's relay.
+def job_store(settings: Settings, pool: Pool) -> JobStore:
+    return JobStore(
+        pool,
+        cloudevents_source=settings.cloudevents_source,
+        software_version=software_version_number(),
+    )
+
+
+def retrial_producer(
+    settings: Settings, pool: Pool, kafka_producer: AIOKafkaProducer
+) -> RetrialProducer:
+    return RetrialProducer(
+        database_url=settings.database_url,
+        pool=pool,
+        store=job_store(settings, pool),
+        producer=kafka_producer,
+        kickoff_topic=settings.kickoff_topic,
+        source=settings.cloudevents_source,
+        max_attempts=settings.max_attempts,
+        poll_seconds=settings.retrial_poll_seconds,
+    )
+
+
+async def _flush(relay: OutboxRelay) -> None:
+    """Publish what the last attempts queued; whatever fails here stays in the
+    outbox for the next worker's relay."""
     with contextlib.suppress(Exception):
         async with asyncio.timeout(10):
             while await relay.publish_pending():
