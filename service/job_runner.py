@@ -153,9 +153,20 @@ class JobRunner:
         log.info(event, final=outcome.final, **_loggable(outcome))
 
     async def _hand_back(self, claimed: Claimed, traceparent: str | None) -> None:
-        """Give an interrupted job back as a retryable failure."""
-        failure = ReportFailed(STOPPED_REASON, retryable=True)
-        outcome = self._failed(claimed, failure, None, time.monotonic(), traceparent)
+        """Give an interrupted job back: FAILED, retryable and due at once.
+
+        Never final, whatever the attempt count: the worker stopped, the job
+        did not fail. Its kickoff stays uncommitted, so the partition's next
+        owner claims it again; the retrial producer would too.
+        """
+        outcome = Outcome(
+            status=JobStatus.FAILED,
+            final=False,
+            changes={"reason": STOPPED_REASON, "run_duration": None},
+            retry_in_seconds=0,
+            traceparent=traceparent,
+        )
+        log.warning("job_handed_back", attempt=claimed.attempt)
         try:
             await self._record(claimed, outcome)
         except Exception as exc:  # the lease expiry rescues the job instead
