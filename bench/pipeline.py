@@ -84,12 +84,22 @@ async def bare_engine(settings: Settings, jobs: int) -> Result:
     return Result("bare report engine", jobs, elapsed)
 
 
-async def whole_path(settings: Settings, jobs: int) -> Result:
+async def whole_path(settings: Settings, jobs: int, in_flight: int) -> Result:
     """Kickoffs on the topic to completion events on the topic, one worker.
 
     The clock starts after one warm-up job, so group join and connection set-up
     are not counted.
     """
+    suffix = uuid.uuid4().hex[:8]
+    settings = settings.model_copy(
+        update={
+            "max_in_flight": in_flight,
+            "kickoff_topic": f"bench-kickoff-{suffix}",
+            "completion_topic": f"bench-completed-{suffix}",
+            "dead_letter_topic": f"bench-dlq-{suffix}",
+            "consumer_group": f"bench-{suffix}",
+        }
+    )
     await ensure_topics(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
     consumer = AIOKafkaConsumer(
@@ -113,7 +123,7 @@ async def whole_path(settings: Settings, jobs: int) -> Result:
         await worker
         await consumer.stop()
         await producer.stop()
-    return Result("kickoff topic -> completion topic", jobs, elapsed)
+    return Result(f"whole path, {in_flight} in flight", jobs, elapsed)
 
 
 async def _publish(producer: AIOKafkaProducer, settings: Settings, jobs: int) -> None:
@@ -134,7 +144,8 @@ async def _await_completions(consumer: AIOKafkaConsumer, count: int) -> None:
 
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--jobs", type=int, default=300)
+    parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 4, 8])
     args = parser.parse_args(argv)
     base = Settings()
     configure_logging(base.model_copy(update={"log_level": "warning"}))
@@ -148,24 +159,20 @@ async def main(argv: list[str] | None = None) -> None:
         await seed(conn)
         await conn.close()
         with TemporaryDirectory() as folder:
-            suffix = uuid.uuid4().hex[:8]
             settings = base.model_copy(
                 update={
                     "database_url": url,
                     "storage_url": Path(folder).as_uri(),
-                    "kickoff_topic": f"bench-kickoff-{suffix}",
-                    "completion_topic": f"bench-completed-{suffix}",
-                    "dead_letter_topic": f"bench-dlq-{suffix}",
-                    "consumer_group": f"bench-{suffix}",
                     "relay_poll_seconds": 0.1,
                 }
             )
-            bare = await bare_engine(settings, args.jobs)
-            whole = await whole_path(settings, args.jobs)
+            results = [await bare_engine(settings, args.jobs)]
+            for in_flight in args.in_flight:
+                results.append(await whole_path(settings, args.jobs, in_flight))
     finally:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
-    print_table([bare, whole])
+    print_table(results)
 
 
 def print_table(results: list[Result]) -> None:

@@ -60,13 +60,12 @@ class Dispatcher:
         try:
             while not stop.is_set():
                 room = self._max_in_flight - len(self._tasks)
-                self._apply_backpressure(room)
-                batches = await self._consumer.getmany(
-                    timeout_ms=POLL_MS, max_records=max(room, 1)
-                )
-                for partition, records in batches.items():
-                    for record in records:
-                        self._dispatch(partition, record)
+                if room > 0:
+                    self._resume()
+                    await self._fetch(room)
+                else:
+                    self._pause()
+                    await self._wait_for_room()
                 await self._commit()
         finally:
             await self._settle(self._tasks, reason="shutdown")
@@ -108,14 +107,28 @@ class Dispatcher:
             return
         self._tracker.finish(in_flight.partition, in_flight.offset)
 
-    def _apply_backpressure(self, room: int) -> None:
-        assigned = self._consumer.assignment()
-        if room <= 0:
-            if not self._consumer.paused():
-                log.debug("partitions_paused", in_flight=len(self._tasks))
-            self._consumer.pause(*assigned)
-        elif self._consumer.paused():
-            self._consumer.resume(*self._consumer.paused())
+    async def _fetch(self, room: int) -> None:
+        batches = await self._consumer.getmany(timeout_ms=POLL_MS, max_records=room)
+        for partition, records in batches.items():
+            for record in records:
+                self._dispatch(partition, record)
+
+    async def _wait_for_room(self) -> None:
+        """Until a record finishes; polling the paused consumer meanwhile, so
+        the group does not count this member as gone."""
+        await asyncio.wait(
+            self._tasks, timeout=POLL_MS / 1000, return_when=asyncio.FIRST_COMPLETED
+        )
+        await self._consumer.getmany(timeout_ms=0)
+
+    def _pause(self) -> None:
+        if not self._consumer.paused():
+            log.debug("partitions_paused", in_flight=len(self._tasks))
+        self._consumer.pause(*self._consumer.assignment())
+
+    def _resume(self) -> None:
+        if paused := self._consumer.paused():
+            self._consumer.resume(*paused)
 
     async def _settle(
         self,
