@@ -53,7 +53,9 @@ class OffsetTracker(Generic[P]):
         self._partitions.setdefault(partition, PartitionOffsets()).start(offset)
 
     def finish(self, partition: P, offset: int) -> None:
-        self._partitions[partition].finish(offset)
+        tracked = self._partitions.get(partition)
+        if tracked is not None:  # a revoked partition is forgotten: nothing to do
+            tracked.finish(offset)
 
     def in_flight(self, partition: P | None = None) -> int:
         """Records started and not finished, in one partition or in all."""
