@@ -2,8 +2,9 @@
 
 import asyncio
 
-from bench import formats, pipeline
+from bench import formats, fuzz, pipeline
 
 if __name__ == "__main__":
     asyncio.run(pipeline.main([]))
     formats.main([])
+    asyncio.run(fuzz.main([]))

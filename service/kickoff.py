@@ -4,6 +4,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -14,12 +15,15 @@ from pydantic import (
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import ErrorDetails
 
 from service.errors import InvalidKickoff
 from service.wire_types import Guid
 
 MAX_INT32 = 2_147_483_647
 MAX_VALUE_LENGTH = 256
+MAX_KICKOFF_BYTES = 1_000_000
+"""Kafka's default largest message; larger kickoffs are refused unparsed."""
 
 
 class Mode(StrEnum):
@@ -37,12 +41,27 @@ class FieldType(StrEnum):
     BOOLEAN = "boolean"
 
 
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        # PostgreSQL text and jsonb cannot hold U+0000: refuse it here, by name.
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return text
+
+
+_STORABLE = AfterValidator(_no_nul)
+Name = Annotated[str, Field(min_length=1, max_length=255), _STORABLE]
+"""fieldName, rptName, rptFormat: 1 to 255 characters."""
+ValueText = Annotated[str, Field(min_length=1, max_length=MAX_VALUE_LENGTH), _STORABLE]
+Comment = Annotated[str, Field(max_length=4000), _STORABLE]
+
+
 class _Contract(BaseModel):
     """Shared settings: camelCase names, strict JSON types, no unknown fields."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
-        populate_by_name=True,
+        validate_by_alias=True,
+        validate_by_name=False,  # the contract's names only: `jobId`, not job_id
         strict=True,
         extra="forbid",
         frozen=True,
@@ -52,7 +71,7 @@ class _Contract(BaseModel):
 class IdValue(_Contract):
     """The object form of a field value: `{"id": "C36A..."}`."""
 
-    id: Annotated[str, Field(min_length=1, max_length=256)]
+    id: ValueText
 
 
 def _field_value(value: object) -> str | IdValue:
@@ -66,6 +85,7 @@ def _field_value(value: object) -> str | IdValue:
         raise ValueError('must be a string or an object {"id": "..."}')
     if not 1 <= len(value) <= MAX_VALUE_LENGTH:
         raise ValueError(f"must have 1 to {MAX_VALUE_LENGTH} characters")
+    _no_nul(value)
     return IdValue(id=value) if form is IdValue else value
 
 
@@ -83,10 +103,10 @@ FieldValue = Annotated[
 class FieldSpec(_Contract):
     """One report filter: the field, its type and the values to filter by."""
 
-    field_name: Annotated[str, Field(min_length=1, max_length=255)]
+    field_name: Name
     field_type: FieldType
     field_sequence: Annotated[int, Field(ge=0, le=MAX_INT32)] | None = None
-    field_value_list: list[FieldValue]
+    field_value_list: Annotated[list[FieldValue], Field(fail_fast=True)]
 
     @property
     def values(self) -> list[str]:
@@ -103,22 +123,25 @@ def _one_or_many(value: object) -> object:
     return value
 
 
-FieldSpecs = Annotated[list[FieldSpec], BeforeValidator(_one_or_many)]
+FieldSpecs = Annotated[
+    Annotated[list[FieldSpec], Field(fail_fast=True)], BeforeValidator(_one_or_many)
+]
 
 
 class ReportSpec(_Contract):
     """Which report a new job produces, and for whom."""
 
     rpt_id: Guid
-    rpt_format: Annotated[str, Field(min_length=1, max_length=255)]
+    rpt_format: Name
     user_id: Guid
-    comment: Annotated[str, Field(max_length=4000)] | None = None
-    rpt_name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    comment: Comment | None = None
+    rpt_name: Name | None = None
 
-    @field_validator("rpt_format")
+    @field_validator("rpt_format", mode="before")
     @classmethod
-    def _upper_case_format(cls, value: str) -> str:
-        return value.upper()
+    def _upper_case_format(cls, value: object) -> object:
+        # Before the length check: upper case can lengthen text ('ß' -> 'SS').
+        return value.upper() if isinstance(value, str) else value
 
 
 class KickoffEvent(_Contract):
@@ -144,21 +167,26 @@ def parse_kickoff(raw: bytes | None) -> KickoffEvent:
     """
     if raw is None:
         raise InvalidKickoff("the event has no value; send a JSON object")
+    if len(raw) > MAX_KICKOFF_BYTES:
+        raise InvalidKickoff(
+            f"the event has {len(raw)} bytes, more than the {MAX_KICKOFF_BYTES} "
+            "a kickoff may have; send fewer or shorter field values"
+        )
     try:
         return KickoffEvent.model_validate_json(raw)
     except ValidationError as exc:
-        if exc.errors()[0]["type"] == "json_invalid":
+        errors = exc.errors(include_url=False, include_input=False)
+        if errors[0]["type"] == "json_invalid":
             raise InvalidKickoff(
                 "the value is not valid JSON: "
-                + exc.errors()[0]["msg"].removeprefix("Invalid JSON: "),
+                + errors[0]["msg"].removeprefix("Invalid JSON: "),
                 error_type="NotJson",
             ) from exc
-        raise InvalidKickoff(describe_validation_error(exc)) from exc
+        raise InvalidKickoff(describe_validation_errors(errors)) from exc
 
 
-def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
+def describe_validation_errors(errors: list[ErrorDetails], limit: int = 5) -> str:
     """Name each broken field by its JSON path and the rule it breaks."""
-    errors = exc.errors(include_url=False, include_input=False)
     parts = [f"{_json_path(e['loc'])}: {_rule(e['msg'])}" for e in errors[:limit]]
     if len(errors) > limit:
         parts.append(f"and {len(errors) - limit} more")
@@ -178,5 +206,6 @@ def _json_path(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else str(part)
+            name = part if len(part) <= 64 else part[:61] + "..."  # unknown keys
+            path += f".{name}" if path else name
     return path or "(event)"

@@ -5,6 +5,7 @@ emitted as 32 upper-case hex digits. Times are emitted as ISO-8601 UTC with
 milliseconds and `Z`.
 """
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
@@ -15,19 +16,25 @@ END_OF_TIME = datetime(3099, 12, 31, tzinfo=UTC)
 """`versionEnd` of the current version of a versioned row."""
 
 
+_GUID = re.compile(
+    r"[0-9a-fA-F]{32}"
+    r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+
 def normalize_guid(value: object) -> str:
-    """Return `value` as 32 upper-case hex digits, or raise ValueError."""
+    """Return `value` as 32 upper-case hex digits, or raise ValueError.
+
+    Only the contract's two forms pass: uuid.UUID alone would also take
+    braces, `urn:uuid:`, stray dashes, spaces and non-ASCII digits.
+    """
     if isinstance(value, uuid.UUID):
         return value.hex.upper()
     if not isinstance(value, str):
         raise ValueError("must be a GUID string")
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        raise ValueError("must be a GUID: 32 hex digits or a dashed UUID") from None
-    if len(value) not in (32, 36):  # uuid.UUID also takes braces and urn: forms
+    if not _GUID.fullmatch(value):
         raise ValueError("must be a GUID: 32 hex digits or a dashed UUID")
-    return parsed.hex.upper()
+    return value.replace("-", "").upper()
 
 
 def format_time(value: datetime) -> str:
