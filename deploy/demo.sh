@@ -54,7 +54,7 @@ $cli kickoff --job-id "$rule_job" --mode test --study-id "$study" \
   --filter ruleState:list:approved --label "Rule state:list:Approved" \
   --comment "the reference page's example"
 $cli kickoff --job-id "$subject_job" --mode active --study-id "$study" \
-  --rpt-id 5E1F0C6A2B7D4E8F9A0B1C2D3E4F5A6B --format CSV --user-id "$user" \
+  --rpt-id 5E1F0C6A2B7D4E8F9A0B1C2D3E4F5A6B --format PDF --user-id "$user" \
   --filter enrolledOn:date:2024-01-01,2024-06-30 --filter randomized:boolean:true
 $cli kickoff --job-id "$failing_job" --mode active --study-id "$study" \
   --rpt-id 5E1F0C6A2B7D4E8F9A0B1C2D3E4F5A6B --format CSV --user-id "$user" \
@@ -79,11 +79,14 @@ $cli history "$rule_job"
 say "The job with an unknown filter"
 $cli status "$failing_job" | grep -E 'rptStatCd|reason'
 
-say "Report files in ${REPORTS_STORAGE_URL#file://}"
-for job in "$rule_job" "$subject_job"; do
-  file_id=$($cli status "$job" --json \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["fileStorageId"])')
-  file="${REPORTS_STORAGE_URL#file://}/$file_id.csv"
-  echo "--- $file ($(($(wc -l <"$file") - 1)) rows), first lines:"
-  head -n 4 "$file"
-done
+folder="${REPORTS_STORAGE_URL#file://}"
+say "Report files in $folder"
+file_of() {
+  $cli status "$1" --json | python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["fileStorageId"])'
+}
+csv="$folder/$(file_of "$rule_job").csv"
+echo "--- $csv ($(($(wc -l <"$csv") - 1)) rows), first lines:"
+head -n 4 "$csv"
+pdf="$folder/$(file_of "$subject_job").pdf"
+echo "--- $pdf: $(wc -c <"$pdf") bytes; open it with any PDF viewer"
