@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := bash deploy/services.sh
 
-.PHONY: demo test install services services-down lint unit bench clean
+.PHONY: demo test install services services-down lint unit bench chaos clean
 
 ## demo: install, start the services, run the worker on sample kickoffs, stop
 demo: install
@@ -46,6 +46,10 @@ unit: install
 ## bench: the benchmarks, printing their tables (starts the services)
 bench: install
 	@bash deploy/with-services.sh $(BIN)/python -m bench
+
+## chaos: workers killed, broker and PostgreSQL restarted mid-run; the invariants
+chaos: install
+	@bash deploy/with-services.sh $(BIN)/python -m bench.chaos
 
 clean:
 	rm -rf $(VENV) .services .mypy_cache .ruff_cache .pytest_cache reports

@@ -16,7 +16,7 @@ from service.lease import Lease
 from service.reports.engine import ReportPlan, generate, plan_report
 from service.reports.templates import TemplateCatalogue
 from service.retry_policy import RetryPolicy
-from service.storage import ReportStorage
+from service.storage import ReportStorage, object_key
 
 log = structlog.get_logger(__name__)
 
@@ -24,6 +24,16 @@ UNKNOWN_TEMPLATE_NAME = "Unknown report template"
 STOPPED_REASON = (
     "the worker stopped before the report finished; the job will be retried"
 )
+_FILE_NAMESPACE = uuid.UUID("3D0E2F4A-8B1C-4E5D-9A6F-7C8B9D0E1F2A")
+
+
+def attempt_file_storage_id(job_id: str, attempt: int) -> str:
+    """The fileStorageId of one attempt's report.
+
+    Derived, not random, so that a later attempt can find and remove the file
+    of an attempt whose worker died between storing it and recording it.
+    """
+    return uuid.uuid5(_FILE_NAMESPACE, f"{job_id}/{attempt}").hex.upper()
 
 
 class JobRunner:
@@ -87,7 +97,8 @@ class JobRunner:
         plan: ReportPlan | None = None
         try:
             plan = plan_report(self._catalogue, claimed.request)
-            file_storage_id = uuid.uuid4().hex.upper()
+            await self._remove_unrecorded_files(claimed, plan.writer.extension)
+            file_storage_id = attempt_file_storage_id(claimed.log.id, claimed.attempt)
             result = await generate(
                 self._pool, self._storage, plan, claimed.request, file_storage_id
             )
@@ -107,6 +118,20 @@ class JobRunner:
             file_key=result.key,
             traceparent=traceparent,
         )
+
+    async def _remove_unrecorded_files(self, claimed: Claimed, extension: str) -> None:
+        """Delete the files earlier attempts may have stored and never recorded.
+
+        None of them can record one any more: this attempt's claim moved the
+        version on, so their transitions would lose the version check.
+        """
+        for attempt in range(1, claimed.attempt):
+            file_id = attempt_file_storage_id(claimed.log.id, attempt)
+            key = object_key(file_id, extension)
+            try:
+                await self._storage.delete(key)
+            except Exception as exc:  # a leftover file must not fail the job
+                log.warning("unrecorded_file_not_removed", key=key, error=repr(exc))
 
     def _failed(
         self,

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from service.cloudevents import KICKOFF_TYPE, CloudEvent
-from service.database import OUTAGES, Pool, connect
+from service.database import OUTAGES, DatabaseUnavailable, Pool, connect
 from service.errors import JobNotFound, VersionConflict
 from service.execution_log import JobStatus
 from service.job_store import Attempt, JobStore, Outcome
@@ -67,7 +67,9 @@ class RetrialProducer:
         while True:
             try:
                 await self._lead_or_wait()
-            except (KafkaError, *OUTAGES) as exc:
+            except (KafkaError, DatabaseUnavailable, *OUTAGES) as exc:
+                # connect() reports an unreachable server as DatabaseUnavailable:
+                # wait it out like any outage, or no job is ever retried again.
                 log.warning("retrial_producer_interrupted", error=repr(exc))
             await asyncio.sleep(self._poll_seconds)
 

@@ -4,7 +4,9 @@ Keys derive from the `fileStorageId` and the format's extension only, so no
 input can steer where a file lands.
 """
 
+import asyncio
 import contextlib
+import glob
 import hashlib
 import re
 from collections.abc import AsyncIterable, AsyncIterator
@@ -42,6 +44,8 @@ class ReportStorage:
     def __init__(self, url: str) -> None:
         self.url = url
         self._store = _open_store(url)
+        parsed = urlparse(url)
+        self._folder = Path(unquote(parsed.path)) if parsed.scheme == "file" else None
 
     async def put_stream(self, key: str, chunks: AsyncIterable[bytes]) -> StoredFile:
         """Stream `chunks` into `key`; only one chunk is held at a time."""
@@ -66,6 +70,8 @@ class ReportStorage:
         """Delete `key`; a key that is already gone is not an error."""
         with contextlib.suppress(FileNotFoundError):
             await obstore.delete_async(self._store, key)
+        if self._folder is not None:
+            await asyncio.to_thread(_delete_stages, self._folder, key)
 
     async def exists(self, key: str) -> bool:
         try:
@@ -73,6 +79,17 @@ class ReportStorage:
         except FileNotFoundError:
             return False
         return True
+
+
+def _delete_stages(folder: Path, key: str) -> None:
+    """Remove the staging files of uploads of `key` that never completed.
+
+    A local upload is staged as `<key>#<n>` and renamed when complete; a
+    process killed mid-upload leaves the stage, which obstore will not list
+    or delete.
+    """
+    for stage in folder.glob(glob.escape(key) + "#*"):
+        stage.unlink(missing_ok=True)
 
 
 def _open_store(url: str) -> ObjectStore:

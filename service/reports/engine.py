@@ -106,8 +106,13 @@ async def generate(
             stored = await storage.put_stream(key, chunks)
     except BaseException as exc:
         await asyncio.shield(storage.delete(key))
-        if isinstance(exc, Exception):
+        if isinstance(exc, Exception) and not _being_cancelled():
             raise _classify(exc) from exc
+        if isinstance(exc, Exception):
+            # Cancelled mid-query: closing the connection's transaction may
+            # raise ("another operation is in progress") in place of the
+            # cancellation; the cancellation is what happened.
+            raise asyncio.CancelledError from exc
         raise
     report_file = ReportFile(
         file_storage_id=file_storage_id,
@@ -155,6 +160,11 @@ def _header(plan: ReportPlan, job: JobRequest) -> ReportHeader:
         columns=[column.to_report_column() for column in plan.template.columns],
         ext_labels=[(s.field_name, s.values) for s in job.ext_field_specs],
     )
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _classify(exc: Exception) -> ReportFailed:
