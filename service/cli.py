@@ -154,10 +154,14 @@ async def _kickoff(args: argparse.Namespace, settings: Settings) -> int:
 async def _status(args: argparse.Namespace, settings: Settings) -> int:
     async with _store(settings) as store:
         current = await store.current(args.job_id)
+        stored = await store.report_file(args.job_id)
     if args.json:
         print(json.dumps(current.to_json(), indent=2))
-    else:
-        _print_fields(current)
+        return EXIT_OK
+    _print_fields(current)
+    if stored is not None:
+        print(f"{'file':>23}: {stored.size_bytes} bytes, {stored.content_type}")
+        print(f"{'sha256':>23}: {stored.sha256}")
     return EXIT_OK
 
 

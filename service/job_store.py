@@ -132,6 +132,14 @@ class JobStore:
                 conn, claimed.log, outcome.status, **outcome.changes
             )
             await conn.execute(SQL["release_lease"], job_id, outcome.retry_in_seconds)
+            if outcome.file is not None:
+                await conn.execute(
+                    SQL["record_file"],
+                    job_id,
+                    outcome.file.content_type,
+                    outcome.file.size_bytes,
+                    outcome.file.sha256,
+                )
             event = CompletionEvent(
                 job_id=new.id,
                 status=outcome.status,
@@ -177,6 +185,18 @@ class JobStore:
         if row is None:
             raise JobNotFound(f"no report job {job_id}")
         return _execution_log(row)
+
+    async def report_file(self, job_id: str) -> ReportFile | None:
+        """The job's stored report: where it is, its size and checksum."""
+        row = await self._pool.fetchrow(SQL["file_of"], _uuid(job_id))
+        if row is None:
+            return None
+        return ReportFile(
+            file_storage_id=row["file_storage_id"],
+            content_type=row["file_content_type"],
+            size_bytes=row["file_size_bytes"],
+            sha256=row["file_sha256"],
+        )
 
     async def history(self, job_id: str) -> list[ExecutionLog]:
         rows = await self._pool.fetch(SQL["history"], _uuid(job_id))

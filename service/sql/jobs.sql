@@ -83,3 +83,18 @@ UPDATE report_job
 SET lease_expires_at = clock_timestamp() + make_interval(secs => $4)
 WHERE id = $1 AND lease_owner = $2 AND attempt = $3
 RETURNING id
+
+-- name: record_file
+-- Keep the size and checksum of the report a successful attempt stored.
+UPDATE report_job
+SET file_content_type = $2, file_size_bytes = $3, file_sha256 = $4
+WHERE id = $1
+
+-- name: file_of
+-- The stored report of a job, if it has one.
+SELECT log.file_storage_id, job.file_content_type, job.file_size_bytes,
+       job.file_sha256
+FROM report_job AS job
+JOIN execution_log AS log
+  ON log.id = job.id AND log.version_end = '3099-12-31T00:00:00Z'
+WHERE job.id = $1 AND log.file_storage_id IS NOT NULL

@@ -1,6 +1,7 @@
 """Whole scenarios: kickoffs on the topic, reports and events out."""
 
 import csv
+import hashlib
 import io
 import itertools
 import json
@@ -78,6 +79,19 @@ async def test_reference_example_runs_to_success(settings: Settings) -> None:
     assert {row[3] for row in rows[1:]} == {"approved"}
     assert event["file"]["sizeBytes"] == report.stat().st_size
     assert event["file"]["fileStorageId"] == log["fileStorageId"]
+    assert event["file"]["sha256"] == hashlib.sha256(report.read_bytes()).hexdigest()
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        kept = await conn.fetchrow(
+            "SELECT file_size_bytes, file_sha256 FROM report_job WHERE id = $1", JOB_ID
+        )
+    finally:
+        await conn.close()
+    assert kept is not None
+    assert (kept["file_size_bytes"], kept["file_sha256"]) == (
+        event["file"]["sizeBytes"],
+        event["file"]["sha256"],
+    )
 
 
 async def test_each_broken_limit_is_dead_lettered_and_the_next_event_runs(
