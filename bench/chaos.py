@@ -59,6 +59,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
+from bench.databases import drop_database
 from service.database import OUTAGES
 from service.demo_data import seed
 from service.kafka_clients import ensure_topics
@@ -1029,7 +1030,7 @@ async def _create_database(admin_url: str, name: str) -> str:
 async def _drop_database(admin_url: str, name: str) -> None:
     admin = await asyncpg.connect(admin_url)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(admin, name)
     finally:
         await admin.close()
 

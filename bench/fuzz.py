@@ -32,6 +32,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.databases import drop_database
 from bench.pipeline import kickoff
 from service.demo_data import seed
 from service.kafka_clients import ensure_topics
@@ -236,7 +237,7 @@ async def _remove(settings: Settings, admin_url: str) -> None:
     admin = await asyncpg.connect(admin_url)
     try:
         name = urlsplit(settings.database_url).path.lstrip("/")
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await drop_database(admin, name)
     finally:
         await admin.close()
     kafka = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)

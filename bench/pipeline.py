@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench.databases import drop_database
 from service.database import create_pool
 from service.demo_data import seed
 from service.kafka_clients import ensure_topics
@@ -170,7 +171,7 @@ async def main(argv: list[str] | None = None) -> None:
             for in_flight in args.in_flight:
                 results.append(await whole_path(settings, args.jobs, in_flight))
     finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await drop_database(admin, name)
         await admin.close()
     print_table(results)
 

@@ -432,11 +432,14 @@ EOF
 }
 
 # User "reports" (CREATEDB: tests create a database per test from the
-# "reports" template) and database "reports" owned by it. Idempotent.
+# "reports" template; pg_signal_backend: DROP DATABASE ... WITH (FORCE) must
+# end an autovacuum worker that is in the database) and database "reports"
+# owned by it. Idempotent.
 pg_create_role_and_db() {
   if [[ "$(pg_psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$PG_USER'")" != 1 ]]; then
     pg_psql -c "CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD'"
   fi
+  pg_psql -qc "GRANT pg_signal_backend TO $PG_USER"
   if [[ "$(pg_psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" != 1 ]]; then
     pg_psql -c "CREATE DATABASE $PG_DB OWNER $PG_USER"
   fi

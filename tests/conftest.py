@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from bench.databases import drop_database
 from service.demo_data import seed
 from service.migrations import migrate
 from service.settings import Settings
@@ -101,7 +102,7 @@ async def template_database(service_addresses: tuple[str, str]) -> str:
     _, admin_url = service_addresses
     admin = await asyncpg.connect(admin_url)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
+        await drop_database(admin, TEMPLATE_DB)
         await admin.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
     finally:
         await admin.close()
@@ -130,7 +131,7 @@ async def database_url(
     yield _with_database(admin_url, name)
     admin = await asyncpg.connect(admin_url)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(admin, name)
     finally:
         await admin.close()
 

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from bench.databases import drop_database
 from service.database import Pool, create_pool
 from service.errors import VersionConflict
 from service.execution_log import JobStatus
@@ -140,7 +141,7 @@ async def test_migrations_are_safe_twice_and_from_two_processes_at_once(
     _, admin_url = service_addresses
     name = "reports_test_migrate_race"
     admin = await asyncpg.connect(admin_url)
-    await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await drop_database(admin, name)
     await admin.execute(f"CREATE DATABASE {name}")
     url = admin_url.rsplit("/", 1)[0] + "/" + name
     try:
@@ -154,5 +155,5 @@ async def test_migrations_are_safe_twice_and_from_two_processes_at_once(
         for conn in connections:
             await conn.close()
     finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await drop_database(admin, name)
         await admin.close()
