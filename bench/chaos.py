@@ -51,7 +51,7 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import IO, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -59,12 +59,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
-from bench.databases import drop_database
+from bench.databases import create_seeded_database, remove_database
 from service.database import OUTAGES
-from service.demo_data import seed
 from service.kafka_clients import ensure_topics
 from service.logs import configure_logging
-from service.migrations import migrate
 from service.settings import Settings, load_settings
 from service.wire_types import END_OF_TIME
 
@@ -1006,35 +1004,6 @@ class ChaosRun:
         )
 
 
-def _database_url(admin_url: str, name: str) -> str:
-    return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
-
-
-async def _create_database(admin_url: str, name: str) -> str:
-    """A migrated database with the demo dataset of the default size."""
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = _database_url(admin_url, name)
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-        await seed(conn)
-    finally:
-        await conn.close()
-    return url
-
-
-async def _drop_database(admin_url: str, name: str) -> None:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await drop_database(admin, name)
-    finally:
-        await admin.close()
-
-
 async def _delete_topics(settings: Settings) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
@@ -1095,13 +1064,13 @@ async def run_chaos(
     name = f"reports_chaos_{run_id}"
     narrate(f"database {name}, folder {folder}")
 
-    url = await _create_database(base.database_url, name)
+    url = await create_seeded_database(base.database_url, name)
     settings = chaos_settings(base, plan, run_id, url, folder)
     try:
         return await ChaosRun(plan, settings, folder, narrate).execute()
     finally:
         if not keep:
-            await _drop_database(base.database_url, name)
+            await remove_database(base.database_url, name)
             await _delete_topics(settings)
 
 

@@ -1,10 +1,47 @@
 """Throwaway databases for tests and benchmarks."""
 
 import asyncio
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from service.demo_data import DatasetSize, seed
+from service.migrations import migrate
+
 ATTEMPTS = 20
+
+
+def database_url(admin_url: str, name: str) -> str:
+    """`admin_url` pointing at database `name` instead."""
+    return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
+
+
+async def create_seeded_database(
+    admin_url: str, name: str, size: DatasetSize | None = None
+) -> str:
+    """Create `name`, migrate it and load the demo dataset; return its URL."""
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = database_url(admin_url, name)
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+        await seed(conn, size=size)
+    finally:
+        await conn.close()
+    return url
+
+
+async def remove_database(admin_url: str, name: str) -> None:
+    """Drop `name` through a connection of its own."""
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await drop_database(admin, name)
+    finally:
+        await admin.close()
 
 
 async def drop_database(admin: asyncpg.Connection, name: str) -> None:

@@ -26,18 +26,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.databases import drop_database
+from bench.databases import create_seeded_database, remove_database
 from bench.pipeline import kickoff
-from service.demo_data import seed
 from service.kafka_clients import ensure_topics
 from service.logs import configure_logging
-from service.migrations import migrate
 from service.settings import Settings
 from service.worker import Worker
 from tests import fuzz_strategies as fuzz
@@ -199,7 +196,9 @@ async def main(argv: list[str] | None = None) -> int:
     events = draw_events(args.events, args.seed)
     drawn_in = time.perf_counter() - drawing
     suffix = uuid.uuid4().hex[:8]
-    url = await _create_database(base.database_url, f"reports_bench_fuzz_{suffix}")
+    url = await create_seeded_database(
+        base.database_url, f"reports_bench_fuzz_{suffix}"
+    )
     with TemporaryDirectory() as folder:
         settings = _settings(base, url, Path(folder), suffix)
         try:
@@ -215,31 +214,9 @@ async def main(argv: list[str] | None = None) -> int:
     return 1 if found else 0
 
 
-async def _create_database(admin_url: str, name: str) -> str:
-    """A database of the bench's own, migrated and seeded; its URL."""
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    url = urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-        await seed(conn)
-    finally:
-        await conn.close()
-    return url
-
-
 async def _remove(settings: Settings, admin_url: str) -> None:
     """Drop the bench's database and topics (with ~60 MB of kickoffs in them)."""
-    admin = await asyncpg.connect(admin_url)
-    try:
-        name = urlsplit(settings.database_url).path.lstrip("/")
-        await drop_database(admin, name)
-    finally:
-        await admin.close()
+    await remove_database(admin_url, urlsplit(settings.database_url).path.lstrip("/"))
     kafka = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await kafka.start()
     try:

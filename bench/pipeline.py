@@ -15,18 +15,14 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.databases import drop_database
+from bench.databases import create_seeded_database, remove_database
 from service.database import create_pool
-from service.demo_data import seed
 from service.kafka_clients import ensure_topics
 from service.kickoff import Mode
 from service.logs import configure_logging
-from service.migrations import migrate
 from service.reports.engine import JobRequest, generate, plan_report
 from service.reports.templates import builtin_templates
 from service.settings import Settings
@@ -151,14 +147,8 @@ async def main(argv: list[str] | None = None) -> None:
     base = Settings()
     configure_logging(base.model_copy(update={"log_level": "warning"}))
     name = f"reports_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(base.database_url)
-    await admin.execute(f"CREATE DATABASE {name}")
-    url = urlunsplit(urlsplit(base.database_url)._replace(path="/" + name))
+    url = await create_seeded_database(base.database_url, name)
     try:
-        conn = await asyncpg.connect(url)
-        await migrate(conn)
-        await seed(conn)
-        await conn.close()
         with TemporaryDirectory() as folder:
             settings = base.model_copy(
                 update={
@@ -171,8 +161,7 @@ async def main(argv: list[str] | None = None) -> None:
             for in_flight in args.in_flight:
                 results.append(await whole_path(settings, args.jobs, in_flight))
     finally:
-        await drop_database(admin, name)
-        await admin.close()
+        await remove_database(base.database_url, name)
     print_table(results)
 
 

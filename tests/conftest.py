@@ -7,15 +7,18 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 import pytest_asyncio
 
-from bench.databases import drop_database
-from service.demo_data import seed
-from service.migrations import migrate
+from bench.databases import (
+    create_seeded_database,
+    drop_database,
+    remove_database,
+)
+from bench.databases import database_url as database_url_of
 from service.settings import Settings
 
 TEMPLATE_DB = "reports_test_template"
@@ -91,29 +94,12 @@ def _containers() -> Iterator[tuple[str, str]]:
         yield kafka.get_bootstrap_server(), postgres.get_connection_url()
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def template_database(service_addresses: tuple[str, str]) -> str:
     """A database migrated and seeded once; each test gets a clone of it."""
     _, admin_url = service_addresses
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await drop_database(admin, TEMPLATE_DB)
-        await admin.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
-    finally:
-        await admin.close()
-    url = _with_database(admin_url, TEMPLATE_DB)
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-        await seed(conn)
-    finally:
-        await conn.close()
-    return url
+    await remove_database(admin_url, TEMPLATE_DB)
+    return await create_seeded_database(admin_url, TEMPLATE_DB)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -128,7 +114,7 @@ async def database_url(
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
     finally:
         await admin.close()
-    yield _with_database(admin_url, name)
+    yield database_url_of(admin_url, name)
     admin = await asyncpg.connect(admin_url)
     try:
         await drop_database(admin, name)

@@ -2,15 +2,13 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from bench.databases import drop_database
-from service.database import Pool, create_pool
+from service.database import Pool
 from service.errors import VersionConflict
 from service.execution_log import JobStatus
 from service.job_store import Claimed, JobStore, Outcome, Skipped, SkipReason
@@ -19,18 +17,6 @@ from service.migrations import available_migrations, migrate
 from tests.helpers import JOB_ID, kickoff
 
 pytestmark = pytest.mark.integration
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    pool = await create_pool(database_url, max_size=4)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-def store(pool: Pool) -> JobStore:
-    return JobStore(pool, cloudevents_source="/test", software_version=0.1)
 
 
 def event(**changes: Any) -> KickoffEvent:

@@ -2,14 +2,12 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
-from service.database import Pool, create_pool
+from service.database import Pool
 from service.execution_log import JobStatus
 from service.job_store import Claimed, JobStore, Outcome
 from service.kickoff import KickoffEvent
@@ -18,18 +16,6 @@ from service.sql import statements
 from tests.helpers import JOB_ID, kickoff
 
 pytestmark = pytest.mark.integration
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    pool = await create_pool(database_url, max_size=4)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture
-def store(pool: Pool) -> JobStore:
-    return JobStore(pool, cloudevents_source="/test", software_version=0.1)
 
 
 async def claim(store: JobStore, owner: str = "worker-a", lease: float = 60) -> Claimed:

@@ -6,14 +6,13 @@ import io
 import socket
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-import pytest_asyncio
 from moto.server import ThreadedMotoServer
 
-from service.database import Pool, create_pool
+from service.database import Pool
 from service.kickoff import Mode
 from service.reports.engine import JobRequest, generate, plan_report
 from service.reports.templates import builtin_templates
@@ -56,13 +55,6 @@ def s3_storage(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> ReportStora
     }.items():
         monkeypatch.setenv(name, value)
     return ReportStorage(f"s3://{BUCKET}/reports")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    pool = await create_pool(database_url, max_size=2)
-    yield pool
-    await pool.close()
 
 
 async def test_a_report_streams_into_an_s3_bucket(

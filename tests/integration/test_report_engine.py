@@ -4,15 +4,13 @@ semantics checked against a count made independently in SQL."""
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
-from service.database import Pool, create_pool
+from service.database import Pool
 from service.errors import ReportFailed
 from service.kickoff import FieldSpec, Mode
 from service.reports.engine import JobRequest, ReportOutcome, generate, plan_report
@@ -24,13 +22,6 @@ pytestmark = pytest.mark.integration
 
 SUBJECT_VISITS = "8F4E6A2B9C0D4E1F8A7B6C5D4E3F2A10"
 TENANT_ENROLLMENT = "D1E2F3A4B5C64D7E8F9A0B1C2D3E4F50"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    pool = await create_pool(database_url, max_size=2)
-    yield pool
-    await pool.close()
 
 
 def request(rpt_id: str, *specs: dict[str, Any], **changes: Any) -> JobRequest:
