@@ -65,13 +65,11 @@ from service.kafka_clients import ensure_topics
 from service.logs import configure_logging
 from service.settings import Settings, load_settings
 from service.wire_types import END_OF_TIME
+from tests.helpers import kickoff
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_SCRIPT = ROOT / "deploy" / "services.sh"
 
-RULE_LISTING = "AABB1234DD884FA1A9DC1AFDECBA1A35"
-STUDY_ID = "CFD8129A430A473C8A02F4BA5DAAD865"
-USER_ID = "123E4567E89B12D3A456426614174000"
 
 WORKER_SETTINGS = {
     "log_format": "json",
@@ -624,31 +622,8 @@ async def _exit_code(process: asyncio.subprocess.Process, within: float) -> int 
 
 
 def rule_listing_kickoff(job_id: str) -> bytes:
-    """The reference example (Rule Listing, ruleState = approved) as CSV, the
-    kickoff of tests.helpers.kickoff."""
-    return json.dumps(
-        {
-            "jobId": job_id,
-            "mode": "test",
-            "studyId": STUDY_ID,
-            "fieldSpecsList": [
-                {
-                    "fieldName": "ruleState",
-                    "fieldType": "list",
-                    "fieldSequence": 1,
-                    "fieldValueList": ["approved"],
-                }
-            ],
-            "extFieldSpecsList": [
-                {
-                    "fieldName": "Rule state",
-                    "fieldType": "list",
-                    "fieldValueList": ["Approved"],
-                }
-            ],
-            "report": {"rptId": RULE_LISTING, "rptFormat": "CSV", "userId": USER_ID},
-        }
-    ).encode()
+    """The reference example (Rule Listing, ruleState = approved) as CSV."""
+    return json.dumps(kickoff(job_id)).encode()
 
 
 async def publish_kickoffs(
