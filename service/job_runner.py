@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import structlog
 
+from service.cancellation import being_cancelled
 from service.database import Pool
 from service.errors import ReportFailed, VersionConflict
 from service.execution_log import JobStatus
@@ -83,7 +84,7 @@ class JobRunner:
         try:
             outcome = await attempt
         except asyncio.CancelledError:
-            if _being_cancelled():  # a shutdown or a revocation
+            if being_cancelled():  # a shutdown or a revocation
                 await asyncio.shield(self._hand_back(accepted, traceparent))
                 raise
             return  # the lease was lost: the job is another worker's now
@@ -200,11 +201,6 @@ class JobRunner:
     def _default_name(self, event: KickoffEvent) -> str:
         template = self._catalogue.get(event.report.rpt_id) if event.report else None
         return template.name if template else UNKNOWN_TEMPLATE_NAME
-
-
-def _being_cancelled() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 def _elapsed_ms(started: float) -> int:

@@ -8,6 +8,7 @@ from datetime import datetime
 import obstore.exceptions
 import structlog
 
+from service.cancellation import being_cancelled
 from service.completion import ReportFile
 from service.database import OUTAGES, Connection, Pool
 from service.errors import ReportFailed
@@ -106,7 +107,7 @@ async def generate(
             stored = await storage.put_stream(key, chunks)
     except BaseException as exc:
         await asyncio.shield(storage.delete(key))
-        if isinstance(exc, Exception) and not _being_cancelled():
+        if isinstance(exc, Exception) and not being_cancelled():
             raise _classify(exc) from exc
         if isinstance(exc, Exception):
             # Cancelled mid-query: closing the connection's transaction may
@@ -160,11 +161,6 @@ def _header(plan: ReportPlan, job: JobRequest) -> ReportHeader:
         columns=[column.to_report_column() for column in plan.template.columns],
         ext_labels=[(s.field_name, s.values) for s in job.ext_field_specs],
     )
-
-
-def _being_cancelled() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 def _classify(exc: Exception) -> ReportFailed:
