@@ -107,14 +107,14 @@ async def generate(
             stored = await storage.put_stream(key, chunks)
     except BaseException as exc:
         await asyncio.shield(storage.delete(key))
-        if isinstance(exc, Exception) and not being_cancelled():
-            raise _classify(exc) from exc
-        if isinstance(exc, Exception):
+        if not isinstance(exc, Exception):
+            raise
+        if being_cancelled():
             # Cancelled mid-query: closing the connection's transaction may
             # raise ("another operation is in progress") in place of the
             # cancellation; the cancellation is what happened.
             raise asyncio.CancelledError from exc
-        raise
+        raise _classify(exc) from exc
     report_file = ReportFile(
         file_storage_id=file_storage_id,
         content_type=plan.writer.content_type,
