@@ -55,11 +55,10 @@ from urllib.parse import urlsplit
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
-from bench.databases import create_seeded_database, remove_database
+from bench.throwaway import create_seeded_database, delete_topics, remove_database
 from service.database import OUTAGES
 from service.kafka_clients import ensure_topics
 from service.logs import configure_logging
@@ -979,23 +978,6 @@ class ChaosRun:
         )
 
 
-async def _delete_topics(settings: Settings) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics(
-            [
-                settings.kickoff_topic,
-                settings.completion_topic,
-                settings.dead_letter_topic,
-            ]
-        )
-    except KafkaError:
-        pass  # best effort: a run's topics are named for it and harm nothing
-    finally:
-        await admin.close()
-
-
 def chaos_settings(
     base: Settings, plan: ChaosPlan, run_id: str, database_url: str, folder: Path
 ) -> Settings:
@@ -1046,7 +1028,7 @@ async def run_chaos(
     finally:
         if not keep:
             await remove_database(base.database_url, name)
-            await _delete_topics(settings)
+            await delete_topics(settings)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -29,10 +29,9 @@ from tempfile import TemporaryDirectory
 from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.databases import create_seeded_database, remove_database
 from bench.pipeline import kickoff
+from bench.throwaway import create_seeded_database, delete_topics, remove_database
 from service.kafka_clients import ensure_topics
 from service.logs import configure_logging
 from service.settings import Settings
@@ -217,18 +216,7 @@ async def main(argv: list[str] | None = None) -> int:
 async def _remove(settings: Settings, admin_url: str) -> None:
     """Drop the bench's database and topics (with ~60 MB of kickoffs in them)."""
     await remove_database(admin_url, urlsplit(settings.database_url).path.lstrip("/"))
-    kafka = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await kafka.start()
-    try:
-        await kafka.delete_topics(
-            [
-                settings.kickoff_topic,
-                settings.completion_topic,
-                settings.dead_letter_topic,
-            ]
-        )
-    finally:
-        await kafka.close()
+    await delete_topics(settings)
 
 
 def _settings(base: Settings, database_url: str, folder: Path, suffix: str) -> Settings:

@@ -18,16 +18,16 @@ from tempfile import TemporaryDirectory
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.databases import create_seeded_database, remove_database
+from bench.throwaway import create_seeded_database, remove_database
 from service.database import create_pool
 from service.kafka_clients import ensure_topics
-from service.kickoff import Mode
 from service.logs import configure_logging
-from service.reports.engine import JobRequest, generate, plan_report
+from service.reports.engine import generate, plan_report
 from service.reports.templates import builtin_templates
 from service.settings import Settings
 from service.storage import ReportStorage
 from service.worker import Worker
+from tests.helpers import job_request
 
 RULE_LISTING = "AABB1234DD884FA1A9DC1AFDECBA1A35"
 STUDY_ID = "CFD8129A430A473C8A02F4BA5DAAD865"
@@ -60,18 +60,7 @@ async def bare_engine(settings: Settings, jobs: int) -> Result:
     """The report engine alone: plan, query, write CSV, store; no job state."""
     pool = await create_pool(settings.database_url, max_size=2)
     storage = ReportStorage(settings.storage_url)
-    request = JobRequest(
-        job_id=uuid.uuid4().hex.upper(),
-        mode=Mode.TEST,
-        study_id=STUDY_ID,
-        field_specs=[],
-        ext_field_specs=[],
-        rpt_id=RULE_LISTING,
-        rpt_format="CSV",
-        rpt_name="Rule Listing",
-        user_id=USER_ID,
-        kickoff_at=None,  # type: ignore[arg-type]  # not read by the CSV writer
-    )
+    request = job_request(job_id=uuid.uuid4().hex.upper())
     plan = plan_report(builtin_templates(), request)
     started = time.perf_counter()
     for _ in range(jobs):

@@ -1,12 +1,15 @@
-"""Throwaway databases for tests and benchmarks."""
+"""Throwaway databases and topics for tests and benchmarks."""
 
 import asyncio
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from service.demo_data import DatasetSize, seed
 from service.migrations import migrate
+from service.settings import Settings
 
 ATTEMPTS = 20
 
@@ -62,3 +65,24 @@ async def drop_database(admin: asyncpg.Connection, name: str) -> None:
             if attempt == ATTEMPTS - 1:
                 raise
             await asyncio.sleep(0.5)
+
+
+async def delete_topics(settings: Settings) -> None:
+    """Delete a run's kickoff, completion and dead-letter topics, if it can.
+
+    Best effort: a run's topics are named for it and harm nothing if left.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics(
+            [
+                settings.kickoff_topic,
+                settings.completion_topic,
+                settings.dead_letter_topic,
+            ]
+        )
+    except KafkaError:
+        pass
+    finally:
+        await admin.close()

@@ -13,12 +13,12 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from bench.databases import (
+from bench.throwaway import (
     create_seeded_database,
     drop_database,
     remove_database,
 )
-from bench.databases import database_url as database_url_of
+from bench.throwaway import database_url as database_url_of
 from service.settings import Settings
 
 TEMPLATE_DB = "reports_test_template"

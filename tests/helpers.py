@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -14,6 +15,8 @@ from aiokafka.structs import ConsumerRecord
 
 from service.execution_log import ExecutionLog, JobStatus
 from service.kafka_clients import ensure_topics
+from service.kickoff import FieldSpec, Mode
+from service.reports.engine import JobRequest
 from service.settings import Settings
 from service.wire_types import END_OF_TIME
 from service.worker import Worker
@@ -44,6 +47,24 @@ def execution_log(
         version_start=at,
         version_end=END_OF_TIME,
     )
+
+
+def job_request(*specs: dict[str, Any], **changes: Any) -> JobRequest:
+    """The reference example's job as the report engine takes it: Rule
+    Listing, CSV, filtered by `specs`, with `changes` laid over."""
+    reference = JobRequest(
+        job_id=JOB_ID,
+        mode=Mode.TEST,
+        study_id=STUDY_ID,
+        field_specs=[FieldSpec.model_validate(s, strict=False) for s in specs],
+        ext_field_specs=[],
+        rpt_id=RULE_LISTING,
+        rpt_format="CSV",
+        rpt_name="Rule Listing",
+        user_id=USER_ID,
+        kickoff_at=REFERENCE_TIME,
+    )
+    return dataclasses.replace(reference, **changes)
 
 
 def kickoff(job_id: str = JOB_ID, **changes: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bench.databases import drop_database
+from bench.throwaway import drop_database
 from service.database import Pool
 from service.errors import VersionConflict
 from service.execution_log import JobStatus

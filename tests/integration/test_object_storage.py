@@ -7,17 +7,16 @@ import socket
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from moto.server import ThreadedMotoServer
 
 from service.database import Pool
 from service.kickoff import Mode
-from service.reports.engine import JobRequest, generate, plan_report
+from service.reports.engine import generate, plan_report
 from service.reports.templates import builtin_templates
 from service.storage import ReportStorage
-from tests.helpers import RULE_LISTING, STUDY_ID, USER_ID
+from tests.helpers import job_request
 
 pytestmark = pytest.mark.integration
 
@@ -60,18 +59,7 @@ def s3_storage(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> ReportStora
 async def test_a_report_streams_into_an_s3_bucket(
     pool: Pool, s3_storage: ReportStorage
 ) -> None:
-    job = JobRequest(
-        job_id=uuid.uuid4().hex.upper(),
-        mode=Mode.ACTIVE,
-        study_id=STUDY_ID,
-        field_specs=[],
-        ext_field_specs=[],
-        rpt_id=RULE_LISTING,
-        rpt_format="CSV",
-        rpt_name="Rule Listing",
-        user_id=USER_ID,
-        kickoff_at=datetime.now(UTC),
-    )
+    job = job_request(mode=Mode.ACTIVE, job_id=uuid.uuid4().hex.upper())
     plan = plan_report(builtin_templates(), job)
     outcome = await generate(pool, s3_storage, plan, job, uuid.uuid4().hex.upper())
 

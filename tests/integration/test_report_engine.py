@@ -4,7 +4,6 @@ semantics checked against a count made independently in SQL."""
 import csv
 import io
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,11 @@ import pytest
 
 from service.database import Pool
 from service.errors import ReportFailed
-from service.kickoff import FieldSpec, Mode
+from service.kickoff import Mode
 from service.reports.engine import JobRequest, ReportOutcome, generate, plan_report
 from service.reports.templates import builtin_templates
 from service.storage import ReportStorage
-from tests.helpers import RULE_LISTING, STUDY_ID, SUBJECT_LISTING, USER_ID
+from tests.helpers import RULE_LISTING, STUDY_ID, SUBJECT_LISTING, job_request
 
 pytestmark = pytest.mark.integration
 
@@ -25,20 +24,8 @@ TENANT_ENROLLMENT = "D1E2F3A4B5C64D7E8F9A0B1C2D3E4F50"
 
 
 def request(rpt_id: str, *specs: dict[str, Any], **changes: Any) -> JobRequest:
-    fields: dict[str, Any] = {
-        "job_id": uuid.uuid4().hex.upper(),
-        "mode": Mode.ACTIVE,
-        "study_id": STUDY_ID,
-        "field_specs": [FieldSpec.model_validate(s, strict=False) for s in specs],
-        "ext_field_specs": [],
-        "rpt_id": rpt_id,
-        "rpt_format": "CSV",
-        "rpt_name": "test",
-        "user_id": USER_ID,
-        "kickoff_at": datetime.now(UTC),
-    }
-    fields.update(changes)
-    return JobRequest(**fields)
+    fresh = {"job_id": uuid.uuid4().hex.upper(), "mode": Mode.ACTIVE}
+    return job_request(*specs, rpt_id=rpt_id, **{**fresh, **changes})
 
 
 def spec(name: str, kind: str, *values: str) -> dict[str, Any]:

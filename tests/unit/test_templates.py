@@ -1,40 +1,18 @@
+from typing import Any
+
 import pytest
 
 from service.errors import ReportFailed
-from service.kickoff import FieldSpec, Mode
 from service.reports.engine import JobRequest, plan_report
 from service.reports.templates import builtin_templates
 from service.sql import parse_statements, statements
 from service.storage import object_key
-
-RULE_LISTING = "AABB1234DD884FA1A9DC1AFDECBA1A35"
-STUDY = "CFD8129A430A473C8A02F4BA5DAAD865"
+from tests.helpers import STUDY_ID, job_request
 
 
-def request(**changes: object) -> JobRequest:
-    fields: dict[str, object] = {
-        "job_id": "6A7C29DD011241DFBE1B64399283C860",
-        "mode": Mode.TEST,
-        "study_id": STUDY,
-        "field_specs": [
-            FieldSpec.model_validate(
-                {
-                    "fieldName": "ruleState",
-                    "fieldType": "list",
-                    "fieldValueList": ["a"],
-                },
-                strict=False,
-            )
-        ],
-        "ext_field_specs": [],
-        "rpt_id": RULE_LISTING,
-        "rpt_format": "CSV",
-        "rpt_name": "Rule Listing",
-        "user_id": "123E4567E89B12D3A456426614174000",
-        "kickoff_at": None,
-    }
-    fields.update(changes)
-    return JobRequest(**fields)  # type: ignore[arg-type]
+def request(**changes: Any) -> JobRequest:
+    ruled = {"fieldName": "ruleState", "fieldType": "list", "fieldValueList": ["a"]}
+    return job_request(ruled, **changes)
 
 
 def test_builtin_templates_load_with_unique_ids() -> None:
@@ -44,11 +22,11 @@ def test_builtin_templates_load_with_unique_ids() -> None:
 
 def test_query_scopes_by_mode_and_study_and_passes_values_as_parameters() -> None:
     plan = plan_report(builtin_templates(), request())
-    sql, params = plan.template.query("test", STUDY, plan.filters)
+    sql, params = plan.template.query("test", STUDY_ID, plan.filters)
     assert "WHERE src.mode = $1 AND src.study_id = $2::uuid" in sql
     assert "src.state = ANY($3::text[])" in sql
     assert sql.endswith("ORDER BY src.form ASC, src.rule_name ASC")
-    assert params == ["test", STUDY, ["a"]]
+    assert params == ["test", STUDY_ID, ["a"]]
     assert plan.sort_spec == "form ASC, rule_name ASC"
 
 
